@@ -47,6 +47,7 @@ n_layer = 8
 n_head = 8
 n_embd = 512
 intermediate_size = 1376
+vocab_size = 0  # 0: the dataset's (meta.json), padded to a multiple of 64; set it to plan without data
 method = 'lost'  # dense | lowrank | cola | sltrain | lost
 lost_rank = 128
 lost_sparsity = 0.05
@@ -88,10 +89,12 @@ model_args = dict(block_size=block_size, n_layer=n_layer, n_head=n_head, n_embd=
                   lost_channel_score=lost_channel_score, lost_sparse_init=lost_sparse_init)
 data_dir = os.path.join('data', dataset)
 meta_path = os.path.join(data_dir, 'meta.json')
-if not os.path.exists(meta_path):
+meta = json.load(open(meta_path)) if os.path.exists(meta_path) else None
+if meta is None and not (plan and vocab_size):
     fail(f"no prepared data at {data_dir}/ (meta.json missing); run python prepare_data.py --dataset={dataset} first")
-meta = json.load(open(meta_path))
-model_args['vocab_size'] = -(-meta['vocab_size'] // 64) * 64  # pad to a multiple of 64: faster matmuls
+if meta and vocab_size and vocab_size < meta['vocab_size']:
+    fail(f"vocab_size={vocab_size} is smaller than the dataset's {meta['vocab_size']}; leave vocab_size at 0")
+model_args['vocab_size'] = vocab_size or -(-meta['vocab_size'] // 64) * 64  # a multiple of 64: faster matmuls
 try:
     gptconf = GPTConfig(**model_args)
     with torch.device('meta'):
@@ -101,6 +104,7 @@ except ValueError as e:
 
 if plan:
     from plan import memory_plan
+    print(accounting_table(gptconf))
     print(memory_plan(gptconf, int(os.environ.get('WORLD_SIZE', world_size_plan)), batch_size, gpu_mem_gb,
                       activation_checkpointing))
     sys.exit(0)
