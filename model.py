@@ -48,6 +48,15 @@ def projection_flops(module):
     return module.flops()
 
 
+def assign_owners(costs, world_size):
+    """Give each unit of work to the least-loaded rank so far (largest first): balanced and deterministic."""
+    load, owners = [0] * world_size, [0] * len(costs)
+    for i in sorted(range(len(costs)), key=lambda i: -costs[i]):
+        owners[i] = min(range(world_size), key=lambda r: load[r])
+        load[owners[i]] += costs[i]
+    return owners
+
+
 class RMSNorm(nn.Module):
     def __init__(self, dim, eps):
         super().__init__()
@@ -138,17 +147,18 @@ class GPT(nn.Module):
         """Draw every weight from its own seeded generator, module by module, on the module's device.
 
         Each LOST projection draws a dense W0 and splits it at once, so the dense model is never held
-        whole. With world_size > 1 (torch.distributed initialised) module i is drawn by rank
-        i % world_size and broadcast, which spreads the SVDs over ranks and gives every rank identical
-        weights that do not depend on the world size."""
+        whole. With world_size > 1 (torch.distributed initialised) each module is drawn by one rank
+        (assign_owners balances the work) and broadcast, which spreads the SVDs over ranks and gives
+        every rank identical weights that do not depend on the world size."""
         device = self.wte.weight.device
         cos, sin = rope_tables(self.config.n_embd // self.config.n_head, self.config.block_size,
                                self.config.rope_theta, device)
         self.rope_cos.copy_(cos)
         self.rope_sin.copy_(sin)
         units = [m for m in self.modules() if any(True for _ in m.parameters(recurse=False))]
-        for i, module in enumerate(units):
-            if i % world_size == rank:
+        owners = assign_owners([sum(p.numel() for p in m.parameters()) for m in units], world_size)
+        for i, (module, owner) in enumerate(zip(units, owners)):
+            if owner == rank:
                 generator = torch.Generator(device).manual_seed((seed * 1_000_003 + i) % 2**63)
                 if isinstance(module, RMSNorm):
                     module.weight.fill_(1.0)
@@ -158,7 +168,7 @@ class GPT(nn.Module):
                     module.reset_parameters(generator)
             if world_size > 1:
                 for t in [*module.parameters(recurse=False), *module.buffers(recurse=False)]:
-                    torch.distributed.broadcast(t.data, src=i % world_size)
+                    torch.distributed.broadcast(t.data, src=owner)
 
     def forward(self, idx, targets=None):
         x = self.wte(idx)
