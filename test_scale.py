@@ -19,10 +19,10 @@ def test_fsdp_two_processes_match_one_and_resume_exactly(workdir):
     one, two, split = workdir / "fsdp-one", workdir / "fsdp-two", workdir / "fsdp-split"
     common = [*TINY, "--max_iters=8", "--eval_interval=4"]
     python("train.py", *common, f"--out_dir={one}", cwd=workdir)
-    run([*TORCHRUN, str(REPO / "train.py"), *common, "--fsdp=True", f"--out_dir={two}"], workdir)
-    run([*TORCHRUN, str(REPO / "train.py"), *common, "--fsdp=True", f"--out_dir={split}", "--max_iters=4"], workdir)
-    run([*TORCHRUN, str(REPO / "train.py"), *common, "--fsdp=True", f"--out_dir={split}", "--init_from=resume"],
-        workdir)
+    sharded = [*TORCHRUN, str(REPO / "train.py"), *common, "--fsdp=True", "--activation_checkpointing=True"]
+    run([*sharded, f"--out_dir={two}"], workdir)
+    run([*sharded, f"--out_dir={split}", "--max_iters=4"], workdir)
+    run([*sharded, f"--out_dir={split}", "--init_from=resume"], workdir)
     a, b, c = ([r["loss"] for r in read_log(d) if "loss" in r] for d in (one, two, split))
     assert len(a) == 8 and np.allclose(a, b, rtol=1e-4, atol=1e-5), (a, b)
     assert b == c  # FSDP resume continues exactly
@@ -111,7 +111,8 @@ def test_plan_flag_prints_without_allocating_or_data(tmp_path):
 
 
 def test_lost_init_never_holds_the_dense_model(tmp_path):
-    """Peak memory while building a LOST model stays far below its dense twin: each W0 is freed after its split."""
+    """Peak memory while building grows with the LOST model, not with its dense twin: each W0 is freed after
+    its split. Measured as the growth of peak RSS from 2 to 6 layers, which cancels the fixed SVD workspace."""
     script = tmp_path / "peak.py"
     script.write_text(textwrap.dedent(f"""
         import resource, sys, torch
@@ -119,15 +120,12 @@ def test_lost_init_never_holds_the_dense_model(tmp_path):
         from model import GPT, GPTConfig
         torch.linalg.svd(torch.randn(64, 64))  # load LAPACK before the baseline
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        cfg = GPTConfig(vocab_size=256, block_size=64, n_layer=8, n_head=8, n_embd=1024, intermediate_size=2736,
-                        method="lost", lost_rank=256, lost_sparsity=0.05)
-        model = GPT(cfg, seed=0)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-        lost_bytes = 4 * sum(p.numel() for p in model.parameters())
-        dense_bytes = 4 * 8 * (4 * 1024 * 1024 + 3 * 1024 * 2736)  # the 8 layers' dense projections
-        print(peak, lost_bytes, dense_bytes)
+        model = GPT(GPTConfig(vocab_size=256, block_size=64, n_layer=int(sys.argv[1]), n_head=8, n_embd=768,
+                              intermediate_size=2048, method="lost", lost_rank=192, lost_sparsity=0.05), seed=0)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before)
     """))
-    peak, lost_bytes, dense_bytes = map(int, run([sys.executable, str(script)], tmp_path).stdout.split())
-    one_dense_matrix = 4 * 1024 * 2736
-    assert peak < lost_bytes + 12 * one_dense_matrix, (peak, lost_bytes)  # the model plus one W0 and SVD workspace
-    assert peak < 0.6 * dense_bytes
+    peak = {n: int(run([sys.executable, str(script), str(n)], tmp_path).stdout) for n in (2, 6)}
+    per_layer_lost = 4 * (4 * (192 * 1536 + 768 * 38) + 2 * (192 * 2816 + 2048 * 38) + 192 * 2816 + 768 * 102)
+    per_layer_dense = 4 * (4 * 768 * 768 + 3 * 768 * 2048)
+    growth = peak[6] - peak[2]
+    assert growth < 4 * (per_layer_lost + (per_layer_dense - per_layer_lost) / 2), (growth, per_layer_lost)
