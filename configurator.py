@@ -31,8 +31,11 @@ def check(key, value, knobs):
     fail(f"{key} must be {type(default).__name__} (default {default!r}), got {value!r}")
 
 
-def configure(knobs, args):
-    """Apply config files and --key=value overrides in order to the dict of globals `knobs`."""
+def configure(knobs, args, file_keys=None):
+    """Apply config files and --key=value overrides in order to the dict of globals `knobs`.
+
+    file_keys: if given, config files may set only these keys and their other keys are ignored (bench.py
+    takes the model shape from a training config and nothing else)."""
     names = [k for k, v in knobs.items() if not k.startswith("_") and isinstance(v, (int, float, str, bool, type(None)))]
     allowed = {k: knobs[k] for k in names}
     for arg in args:
@@ -48,7 +51,9 @@ def configure(knobs, args):
             except Exception as e:  # a broken config file is the user's input: one line, no traceback
                 fail(f"config file {arg!r} failed: {type(e).__name__}: {e}")
             for key, value in scope.items():
-                if not key.startswith("_") and not callable(value) and type(value).__name__ != "module":
+                if key.startswith("_") or callable(value) or type(value).__name__ == "module":
+                    continue
+                if file_keys is None or key in file_keys:
                     allowed[key] = knobs[key] = check(key, value, allowed)
         else:
             if "=" not in arg:

@@ -115,11 +115,12 @@ class LOSTLinear(nn.Module):
         h = F.linear(x, self.A)
         if self.activation == "silu":
             h = F.silu(h)
-        y = F.linear(h, self.B)
         if self.S is None:
-            return y if self.gamma == 1.0 else self.gamma * y
-        sparse = F.linear(x[..., self.channels], self.S)
-        return self.gamma * y + (1.0 - self.gamma) * sparse
+            return F.linear(h, self.B if self.gamma == 1.0 else self.gamma * self.B)
+        # both branches in one matmul, gamma folded into the small weights rather than the big outputs:
+        # [act(A x), x[channels]] @ [gamma B, (1 - gamma) S]^T
+        inputs = torch.cat([h, x[..., self.channels].to(h.dtype)], dim=-1)
+        return F.linear(inputs, torch.cat([self.gamma * self.B, (1.0 - self.gamma) * self.S], dim=1))
 
     def flops(self):
         """Forward FLOPs per token: the two factors and the sparse slice, as they are computed."""

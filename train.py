@@ -301,6 +301,8 @@ if device_type == 'cuda':
              'L4': 121e12, 'A10': 125e12, '4090': 165e12, '3090': 71e12}  # dense bf16 peak FLOP/s
     peak_flops = next((v for k, v in table.items() if k in name), None)
 flops_per_token = raw_model.flops_per_token()
+if resumed_at is None:
+    write_log(dict(iter=0, **raw_model.param_counts(), flops_per_token=flops_per_token, init_s=init_seconds))
 bar = tqdm(total=max_iters, initial=iter_num, disable=not master, dynamic_ncols=True)
 t_last, iters_since_log = time.time(), 0
 while True:
