@@ -57,7 +57,7 @@ def run(name, lr, seed):
         out.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
         t0 = time.time()
-        cmd = [sys.executable, 'train.py', config, *VARIANT_FLAGS[name], f'--learning_rate={lr}',
+        cmd = [sys.executable, str(Path(__file__).resolve().parent / 'train.py'), config, *VARIANT_FLAGS[name], f'--learning_rate={lr}',
                f'--min_lr={lr / 10}', f'--seed={seed}', f'--out_dir={out}']
         p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': str(threads)})
         if p.returncode != 0:
@@ -67,7 +67,7 @@ def run(name, lr, seed):
         records = [json.loads(line) for line in log.read_text().splitlines()]
     curve = [(r['iter'], r['val_loss']) for r in records if 'val_loss' in r]
     final = curve[-1][1] if curve and math.isfinite(curve[-1][1]) else float('inf')
-    info = next((r for r in records if 'params' in r), {})
+    info = next((r for r in records if 'total' in r), {})
     print(f"{name:22s} lr {lr:<6g} seed {seed}: val loss {final:.4f}", flush=True)
     return dict(name=name, lr=lr, seed=seed, curve=curve, final=final, params=info.get('total'),
                 wall_s=next(r for r in records if r.get('done'))['wall_s'])
