@@ -57,10 +57,7 @@ autocast = torch.autocast(device_type, dtype=torch.bfloat16) if dtype == 'bfloat
 
 
 def build(method):
-    cfg = GPTConfig(vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head, n_embd=n_embd,
-                    intermediate_size=intermediate_size, method=method, lost_rank=lost_rank,
-                    lost_sparsity=lost_sparsity, lost_gamma=lost_gamma, lost_activation=lost_activation,
-                    lost_channel_score=lost_channel_score, lost_sparse_init=lost_sparse_init)
+    cfg = GPTConfig(vocab_size=vocab_size, method=method, **{k: globals()[k] for k in MODEL_KEYS})
     with torch.device(device):
         model = GPT(cfg, seed=0)
     optimizer = model.configure_optimizers(0.0, 1e-4, (0.9, 0.95), device_type)

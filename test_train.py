@@ -146,3 +146,13 @@ def test_sample_prints_text(workdir):
     samples = text.split("---------------")
     assert len(samples) == 3 and all(s.strip().startswith("the king") for s in samples[:2])
     assert len(samples[0].strip()) >= len("the king") + 20
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(workdir):
+    out = workdir / "out-nan"
+    python("train.py", *TINY, f"--out_dir={out}", "--max_iters=4", "--eval_interval=4", cwd=workdir)
+    good = (out / "ckpt.pt").read_bytes()
+    p = python("train.py", *TINY, f"--out_dir={out}", "--init_from=resume", "--max_iters=20",
+               "--learning_rate=1e12", "--grad_clip=0.0", "--decay_lr=False", cwd=workdir, check=False)
+    assert p.returncode == 1 and "non-finite" in p.stderr
+    assert (out / "ckpt.pt").read_bytes() == good

@@ -16,6 +16,7 @@ import resource
 import sys
 import time
 from contextlib import nullcontext
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -83,10 +84,7 @@ config_keys = [k for k, v in globals().items() if not k.startswith('_') and isin
 configure(globals(), sys.argv[1:])
 config = {k: globals()[k] for k in config_keys}
 
-model_args = dict(block_size=block_size, n_layer=n_layer, n_head=n_head, n_embd=n_embd,
-                  intermediate_size=intermediate_size, method=method, lost_rank=lost_rank,
-                  lost_sparsity=lost_sparsity, lost_gamma=lost_gamma, lost_activation=lost_activation,
-                  lost_channel_score=lost_channel_score, lost_sparse_init=lost_sparse_init)
+model_args = {f.name: globals()[f.name] for f in fields(GPTConfig) if f.name in config and f.name != 'vocab_size'}
 data_dir = os.path.join('data', dataset)
 meta_path = os.path.join(data_dir, 'meta.json')
 meta = json.load(open(meta_path)) if os.path.exists(meta_path) else None
@@ -271,7 +269,8 @@ def save_checkpoint():
 
 
 def stop(message):
-    log(f"stopping: {message}; the last good checkpoint (if any) is kept at {ckpt_path}")
+    if master:
+        tqdm.write(f"stopping: {message}; the last good checkpoint (if any) is kept at {ckpt_path}", file=sys.stderr)
     if distributed:
         dist.destroy_process_group()
     sys.exit(1)
