@@ -58,6 +58,15 @@ def sparse_width(sparsity, in_features):
     return int(math.floor(sparsity * in_features))
 
 
+@torch.no_grad()
+def random_factors(A, B, generator=None):
+    """CoLA's init for the random-init baselines: each factor std r^-1/4 (in + out)^-1/4."""
+    (rank, in_features), out_features = A.shape, B.shape[0]
+    std = rank ** -0.25 * (in_features + out_features) ** -0.25
+    A.normal_(0.0, std, generator=generator)
+    B.normal_(0.0, std, generator=generator)
+
+
 class LOSTLinear(nn.Module):
     """gamma * B act(A x) + (1 - gamma) * S x[..., channels]; also the low-rank and CoLA baselines."""
 
@@ -106,10 +115,8 @@ class LOSTLinear(nn.Module):
         if self.init == "svd":  # LOST: draw the dense W0 (std 0.02) and split it
             weight = torch.empty(self.out_features, self.in_features, device=self.A.device)
             self.load_dense(weight.normal_(0.0, 0.02, generator=generator), generator)
-        else:  # CoLA's init: each factor std r^-1/4 (in+out)^-1/4
-            std = (self.rank ** -0.25) * (self.in_features + self.out_features) ** -0.25
-            self.A.normal_(0.0, std, generator=generator)
-            self.B.normal_(0.0, std, generator=generator)
+        else:
+            random_factors(self.A, self.B, generator)
 
     def forward(self, x):
         h = F.linear(x, self.A)
@@ -145,9 +152,7 @@ class SLTrainLinear(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self, generator=None):
-        std = (self.rank ** -0.25) * (self.in_features + self.out_features) ** -0.25
-        self.A.normal_(0.0, std, generator=generator)
-        self.B.normal_(0.0, std, generator=generator)
+        random_factors(self.A, self.B, generator)
         n = self.in_features * self.out_features
         perm = torch.randperm(n, generator=generator, device=self.support.device)
         self.support.copy_(perm[:self.support.numel()].sort().values)

@@ -28,7 +28,7 @@ from model import GPT, GPTConfig, accounting_table
 
 # -----------------------------------------------------------------------------
 # I/O
-out_dir = 'out'
+out_dir = 'out'  # checkpoint and log.jsonl go here
 eval_interval = 250  # evaluate (and checkpoint) every this many iterations, and at the end
 log_interval = 10  # print and append to out_dir/log.jsonl every this many iterations
 eval_iters = 20  # batches of batch_size sequences per evaluation, evenly spaced over each split
@@ -36,34 +36,34 @@ eval_only = False  # evaluate once and exit
 always_save_checkpoint = True  # else only when val loss improves
 init_from = 'scratch'  # 'scratch' or 'resume' (from out_dir/ckpt.pt)
 wandb_log = False  # needs `pip install wandb`
-wandb_project = 'nanolost'
+wandb_project = 'nanolost'  # wandb project and run names
 wandb_run_name = 'run'
 # data
 dataset = 'shakespeare'  # reads data/<dataset>/{train,val}.bin and meta.json (see prepare_data.py)
 gradient_accumulation_steps = 8  # micro-steps per iteration summed over all processes (global)
 batch_size = 16  # sequences per micro-step per process; global batch = batch_size * gradient_accumulation_steps
-block_size = 256
+block_size = 256  # tokens per sequence (context length)
 # model (see model.GPTConfig)
-n_layer = 8
-n_head = 8
-n_embd = 512
-intermediate_size = 1376
+n_layer = 8  # transformer blocks
+n_head = 8  # attention heads (n_embd / n_head must be even, for RoPE)
+n_embd = 512  # model width
+intermediate_size = 1376  # SwiGLU hidden width
 vocab_size = 0  # 0: the dataset's (meta.json), padded to a multiple of 64; set it to plan without data
 method = 'lost'  # dense | lowrank | cola | sltrain | lost
-lost_rank = 128
-lost_sparsity = 0.05
-lost_gamma = 0.5
-lost_activation = 'silu'
-lost_channel_score = 'l2'
-lost_sparse_init = 'residual'
+lost_rank = 128  # rank r of B A (also for lowrank, cola, sltrain)
+lost_sparsity = 0.05  # LOST: share of input channels kept in S; sltrain: density of S
+lost_gamma = 0.5  # weight of the low-rank branch (1.0: low-rank only)
+lost_activation = 'silu'  # silu | none, between A and B
+lost_channel_score = 'l2'  # l2 | l1 | random: how residual channels are ranked
+lost_sparse_init = 'residual'  # residual | dense: S starts from R[:, channels] or W0[:, channels]
 # AdamW, linear warmup then cosine decay to min_lr
-learning_rate = 1e-3
-max_iters = 10000
-weight_decay = 0.0
+learning_rate = 1e-3  # peak learning rate
+max_iters = 10000  # training iterations (each one global batch)
+weight_decay = 0.0  # AdamW decay on >= 2-D weights
 beta1 = 0.9
 beta2 = 0.95
 grad_clip = 1.0  # 0 disables clipping
-decay_lr = True
+decay_lr = True  # False: constant learning_rate
 warmup_iters = 1000  # the paper: 10% of the steps
 lr_decay_iters = 10000  # usually max_iters
 min_lr = 1e-4  # the paper: 10% of learning_rate
@@ -71,7 +71,7 @@ min_lr = 1e-4  # the paper: 10% of learning_rate
 device = 'cuda' if torch.cuda.is_available() else 'cpu'
 dtype = 'bfloat16' if torch.cuda.is_available() else 'float32'  # bf16 autocast on CUDA; float32 on CPU
 compile = False  # torch.compile the model
-seed = 1337  # weights, data order and evaluation batches all follow from it
+seed = 1337  # weights and data order follow from it (evaluation batches are fixed)
 fsdp = False  # shard with FSDP2 (fully_shard per block) instead of DDP
 activation_checkpointing = False  # recompute each block in backward
 plan = False  # print the memory plan for this config and exit without allocating the model
