@@ -70,6 +70,18 @@ def test_prepare_data_gpt2_from_local_bpe_jsonl(tmp_path):
     assert meta["train_tokens"] + meta["val_tokens"] == 10 * 3 + 10 * 4
 
 
+def test_prepare_data_reads_a_folder_of_jsonl_and_json_gz(tmp_path):
+    import gzip
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs/a.jsonl").write_text("\n".join(json.dumps({"text": f"doc {i}"}) for i in range(10)))
+    with gzip.open(tmp_path / "docs/b.json.gz", "wt") as f:
+        f.write("\n".join(json.dumps({"text": f"gz {i}"}) for i in range(10)))
+    python("prepare_data.py", "--dataset=docs", "--tokenizer=byte", "--workers=1", cwd=tmp_path)
+    meta = json.loads((tmp_path / "data/docs/meta.json").read_text())
+    assert meta["train_tokens"] + meta["val_tokens"] == 10 * len("doc 0") + 10 * len("gz 0")
+    assert meta["val_tokens"] == len("doc 9") + len("gz 9")  # every 10th document is held out: 2 of 20
+
+
 @pytest.mark.parametrize("args,message", [
     (["--dataset=missing.txt"], "no such file"),
     (["--dataset=empty.txt", "--tokenizer=byte"], "empty"),
@@ -97,9 +109,13 @@ def test_train_config_errors_exit_2_without_traceback(workdir, args, message):
 
 def test_training_lowers_val_loss_and_logs_jsonl(workdir):
     out = workdir / "out-fall"
-    python("train.py", *TINY, f"--out_dir={out}", "--max_iters=40", "--eval_interval=20", cwd=workdir)
+    python("train.py", *TINY, f"--out_dir={out}", "--max_iters=40", "--lr_decay_iters=40", "--eval_interval=20",
+           cwd=workdir)
     evals = [r for r in read_log(out) if "val_loss" in r]
     steps = [r for r in read_log(out) if "loss" in r]
+    lrs = [r["lr"] for r in steps]  # linear warmup (2 iterations), then cosine down to min_lr
+    assert lrs[0] < lrs[1] < lrs[2] == pytest.approx(3e-3) and all(a >= b for a, b in zip(lrs[2:], lrs[3:]))
+    assert lrs[-1] == pytest.approx(3e-4, rel=0.02)
     assert [r["iter"] for r in evals] == [0, 20, 40]
     assert evals[-1]["val_loss"] < evals[0]["val_loss"] - 1.0, evals
     assert len(steps) == 40 and {"iter", "loss", "lr", "ms", "tok_s"} <= set(steps[0])
