@@ -122,6 +122,8 @@ if distributed:
 else:
     rank, local_rank, world_size = 0, 0, 1
 master = rank == 0
+if fsdp and not distributed:
+    fail("fsdp=True shards over processes: launch with torchrun --nproc_per_node=N, or drop --fsdp")
 if gradient_accumulation_steps % world_size:
     fail(f"gradient_accumulation_steps={gradient_accumulation_steps} does not divide over {world_size} processes; "
          f"make it a multiple of {world_size} (the global batch is batch_size * gradient_accumulation_steps)")
