@@ -75,7 +75,12 @@ def run(name, lr, seed):
 
 with ThreadPoolExecutor(jobs) as pool:
     sweep = list(pool.map(lambda a: run(*a), [(n, lr, seed_list[0]) for n in names for lr in lr_list]))
-    best_lr = {n: min((r for r in sweep if r['name'] == n), key=lambda r: r['final'])['lr'] for n in names}
+    best = lambda n: min((r for r in sweep if r['name'] == n), key=lambda r: r['final'])['lr']
+    # a best lr on the edge of the grid may not be the best: try one step (x3 or /3) past that edge
+    edges = {max(lr_list): 3.0, min(lr_list): 1 / 3}
+    beyond = [(n, float(f"{best(n) * edges[best(n)]:.3g}"), seed_list[0]) for n in names if best(n) in edges]
+    sweep += list(pool.map(lambda a: run(*a), beyond))
+    best_lr = {n: best(n) for n in names}
     rest = list(pool.map(lambda a: run(*a), [(n, best_lr[n], s) for n in names for s in seed_list[1:]]))
 finals = {n: [r for r in sweep + rest if r['name'] == n and r['lr'] == best_lr[n]] for n in names}
 
@@ -89,11 +94,13 @@ for n in names:
     mean, std = statistics.mean(losses), statistics.stdev(losses) if len(losses) > 1 else 0.0
     lines.append(f"| {n} | {finals[n][0]['params'] / 1e6:.3f}M | {best_lr[n]:g} | {mean:.4f} ± {std:.4f} | "
                  f"{math.exp(mean):.3f} | {statistics.mean(r['wall_s'] for r in finals[n]):.0f} s |")
-lines += ["", f"Learning-rate sweep (seed {seed_list[0]}, final val loss):", "",
-          "| method | " + " | ".join(f"lr {lr:g}" for lr in lr_list) + " |", "| --- |" + " --- |" * len(lr_list)]
+tried = sorted({r['lr'] for r in sweep})
+lines += ["", f"Learning-rate sweep (seed {seed_list[0]}, final val loss; the grid {learning_rates} is extended one "
+          "step where a method's best lr sat on its edge):", "",
+          "| method | " + " | ".join(f"lr {lr:g}" for lr in tried) + " |", "| --- |" + " --- |" * len(tried)]
 for n in names:
-    lines.append(f"| {n} | " + " | ".join(f"{r['final']:.4f}" for lr in lr_list for r in sweep
-                                           if r['name'] == n and r['lr'] == lr) + " |")
+    loss = {r['lr']: r['final'] for r in sweep if r['name'] == n}
+    lines.append(f"| {n} | " + " | ".join(f"{loss[lr]:.4f}" if lr in loss else "" for lr in tried) + " |")
 table = "\n".join(lines)
 print(table)
 os.makedirs(assets, exist_ok=True)
