@@ -113,18 +113,21 @@ try:
 except ImportError:
     print("matplotlib not installed: no plot (pip install matplotlib)")
     sys.exit(0)
-fig, ax = plt.subplots(figsize=(8, 5))
-for i, n in enumerate(names):
-    curves = [r['curve'] for r in finals[n]]
-    iters = [it for it, _ in curves[0]]
-    mean = [statistics.mean(c[j][1] for c in curves) for j in range(len(iters))]
-    ax.plot(iters, mean, label=f"{n} (lr {best_lr[n]:g})", color=f"C{i}", linestyle='--' if n.startswith('lost_') else '-')
-ax.set_xlabel('iteration')
-ax.set_ylabel(f'validation loss (mean of {len(seed_list)} seeds)')
-ax.set_title('Tiny Shakespeare, same tokens and schedule')
-ax.set_ylim(top=min(3.0, ax.get_ylim()[1]))
-ax.legend()
-ax.grid(alpha=0.3)
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+for ax, start in zip(axes, (0.0, 0.5)):  # the whole run, and its second half magnified
+    for i, n in enumerate(names):
+        curves = [r['curve'] for r in finals[n]]
+        points = [(it, statistics.mean(c[j][1] for c in curves)) for j, (it, _) in enumerate(curves[0])
+                  if it >= start * curves[0][-1][0]]
+        ax.plot(*zip(*points), label=f"{n} (lr {best_lr[n]:g})", color=f"C{i}",
+                linestyle='--' if n.startswith('lost_') else '-', marker='.' if start else None)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel(f'validation loss (mean of {len(seed_list)} seeds)')
+    ax.grid(alpha=0.3)
+axes[0].set_ylim(top=min(3.0, axes[0].get_ylim()[1]))
+axes[0].set_title('Tiny Shakespeare: same tokens, schedule, data order')
+axes[1].set_title('second half, magnified')
+axes[1].legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(Path(assets, 'compare_val_loss.png'), dpi=120)
 print(f"wrote {assets}/compare.md, compare.json, compare_val_loss.png")
