@@ -143,6 +143,14 @@ class GPT(nn.Module):
                 and m is not self.lm_head]
 
     @torch.no_grad()
+    def init_rope(self):
+        """The RoPE tables: buffers that are not saved, so a model loaded from a checkpoint needs only these."""
+        cos, sin = rope_tables(self.config.n_embd // self.config.n_head, self.config.block_size,
+                               self.config.rope_theta, self.rope_cos.device)
+        self.rope_cos.copy_(cos)
+        self.rope_sin.copy_(sin)
+
+    @torch.no_grad()
     def init_weights(self, seed, rank=0, world_size=1):
         """Draw every weight from its own seeded generator, module by module, on the module's device.
 
@@ -151,10 +159,7 @@ class GPT(nn.Module):
         (assign_owners balances the work) and broadcast, which spreads the SVDs over ranks and gives
         every rank identical weights that do not depend on the world size."""
         device = self.wte.weight.device
-        cos, sin = rope_tables(self.config.n_embd // self.config.n_head, self.config.block_size,
-                               self.config.rope_theta, device)
-        self.rope_cos.copy_(cos)
-        self.rope_sin.copy_(sin)
+        self.init_rope()
         units = [m for m in self.modules() if any(True for _ in m.parameters(recurse=False))]
         owners = assign_owners([sum(p.numel() for p in m.parameters()) for m in units], world_size)
         for i, (module, owner) in enumerate(zip(units, owners)):

@@ -28,9 +28,12 @@ ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 if not os.path.exists(ckpt_path):
     fail(f"no checkpoint at {ckpt_path}; train first (python train.py ...) or pass --out_dir")
 checkpoint = torch.load(ckpt_path, map_location=device)
-model = GPT(GPTConfig(**checkpoint['model_args']), seed=0)
+with torch.device('meta'):
+    model = GPT(GPTConfig(**checkpoint['model_args']))
+model.to_empty(device=device)
+model.init_rope()
 model.load_state_dict(checkpoint['model'])
-model.eval().to(device)
+model.eval()
 
 meta_path = os.path.join('data', checkpoint['config']['dataset'], 'meta.json')
 if not os.path.exists(meta_path):

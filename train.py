@@ -188,7 +188,10 @@ t0 = time.time()
 with torch.device('meta'):
     model = GPT(gptconf)
 model.to_empty(device=device)
-model.init_weights(seed, rank, world_size)
+if checkpoint is None:
+    model.init_weights(seed, rank, world_size)
+else:
+    model.init_rope()  # the weights come from the checkpoint below
 init_seconds = time.time() - t0
 model.activation_checkpointing = activation_checkpointing
 log(accounting_table(gptconf))
