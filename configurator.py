@@ -45,7 +45,7 @@ def configure(knobs, args, file_keys=None):
             except OSError as e:
                 fail(f"cannot read config file {arg!r} ({e.strerror}); see config/ for the available ones")
             print(f"Overriding config with {arg}")
-            scope = {}
+            scope = {"__file__": arg}  # lets a config build on another, e.g. the dense twins
             try:
                 exec(compile(source, arg, "exec"), scope)
             except Exception as e:  # a broken config file is the user's input: one line, no traceback

@@ -172,3 +172,16 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(workdir):
                "--learning_rate=1e12", "--grad_clip=0.0", "--decay_lr=False", cwd=workdir, check=False)
     assert p.returncode == 1 and "non-finite" in p.stderr
     assert (out / "ckpt.pt").read_bytes() == good
+
+
+@pytest.mark.parametrize("size", ["60m", "130m", "350m", "1b", "7b"])
+def test_dense_twin_configs_differ_from_lost_only_in_method_and_names(size):
+    def load(name):
+        path = REPO / "config" / f"{name}.py"
+        scope = {"__file__": str(path)}
+        exec(path.read_text(), scope)
+        return {k: v for k, v in scope.items() if not k.startswith("_")}
+    lost, full = load(f"lost_{size}"), load(f"full_{size}")
+    assert lost["method"] == "lost" and full["method"] == "dense"
+    assert {k for k in lost if lost[k] != full[k]} == {"method", "out_dir", "wandb_run_name"}
+    assert lost["batch_size"] * lost["gradient_accumulation_steps"] == 512 and lost["block_size"] == 256

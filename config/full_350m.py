@@ -1,28 +1,6 @@
-# Dense (full-rank) twin of LOST 350M on C4, the paper's LLaMA shape and protocol.
-# python prepare_data.py --dataset=c4 --c4_shards=N (GPT-2 BPE), then
+# Dense (full-rank) twin of config/lost_350m.py: the same shape, data, schedule and budget, dense projections.
 # torchrun --nproc_per_node=8 train.py config/full_350m.py
-# The paper's exact per-size learning rates and LOST ranks are not public: the values here are our
-# documented defaults (rank as in the paper's tables where given, sparsity 0.05, gamma 0.5, lr 1e-3).
-out_dir = 'out-full-350m'
-wandb_log = False
-wandb_run_name = 'full-350m'
-dataset = 'c4'
-block_size = 256
-batch_size = 64  # per GPU per micro-step
-gradient_accumulation_steps = 8  # global: 64 x 8 = 512 sequences per step at any world size
-n_embd = 1024
-intermediate_size = 2736
-n_head = 16
-n_layer = 24
+exec(open(__file__.replace('full_350m', 'lost_350m')).read())
 method = 'dense'
-learning_rate = 1e-3
-max_iters = 60000
-lr_decay_iters = 60000
-warmup_iters = 6000  # 10% warmup, then cosine to min_lr = 10%
-min_lr = 1e-4
-weight_decay = 0.0
-grad_clip = 1.0
-eval_interval = 1000
-eval_iters = 40
-dtype = 'bfloat16'
-compile = True
+out_dir = 'out-full-350m'
+wandb_run_name = 'full-350m'
