@@ -138,8 +138,8 @@ where = torch.cuda.get_device_name(device) if device_type == 'cuda' else f'{plat
 print(f"{where}, torch {torch.__version__}, {dtype}, {time.strftime('%Y-%m-%d')}: n_embd {n_embd}, "
       f"intermediate {intermediate_size}, {n_layer} layers, vocab {vocab_size}, {batch_size} x {block_size} tokens/step, "
       f"median of {repeats} rounds of {steps} steps")
-print(f"| method | params | proj params | GFLOP/token | ms/step | tokens/s | peak MiB | params x dense | "
-      f"FLOPs x dense | time x dense | memory x dense |")
+print("| method | params | proj params | GFLOP/token | ms/step | tokens/s | peak MiB | params x dense | "
+      "FLOPs x dense | time x dense | memory x dense |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 ref = rows.get('dense')
 for r in rows.values():

@@ -1,11 +1,8 @@
 """Scale: FSDP2 on CPU (gloo), resume under FSDP, rank-split init, activation checkpointing, meta build, planner."""
-import json
-import subprocess
 import sys
 import textwrap
 
 import numpy as np
-import pytest
 import torch
 
 from model import GPT, GPTConfig, assign_owners

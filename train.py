@@ -183,7 +183,7 @@ if init_from == 'resume':
     if changed:
         fail("cannot resume: the checkpoint's model differs in " +
              ", ".join(f"{k} (checkpoint {a!r}, now {b!r})" for k, (a, b) in changed.items()) +
-             f"; use the checkpoint's settings or a new out_dir")
+             "; use the checkpoint's settings or a new out_dir")
 t0 = time.time()
 with torch.device('meta'):
     model = GPT(gptconf)
