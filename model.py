@@ -171,7 +171,8 @@ class GPT(nn.Module):
                     module.weight.normal_(0.0, 0.02, generator=generator)
                 else:
                     module.reset_parameters(generator)
-            if world_size > 1:
+        if world_size > 1:  # broadcast only after all the drawing, so that the ranks draw in parallel
+            for module, owner in zip(units, owners):
                 for t in [*module.parameters(recurse=False), *module.buffers(recurse=False)]:
                     torch.distributed.broadcast(t.data, src=owner)
 
