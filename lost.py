@@ -55,7 +55,7 @@ def sparse_width(sparsity, in_features):
     """k = floor(sparsity * in): how many input channels the sparse branch keeps."""
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"lost_sparsity {sparsity} must be in [0, 1)")
-    return int(math.floor(sparsity * in_features))
+    return int(math.floor(sparsity * in_features + 1e-9))  # + 1e-9: 0.29 * 100 is 28.999... in floats
 
 
 @torch.no_grad()

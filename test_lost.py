@@ -83,11 +83,12 @@ def test_gradients_reach_A_B_S_but_not_channels():
     assert not layer.channels.requires_grad and "channels" in layer.state_dict()
 
 
-@pytest.mark.parametrize("in_f,out_f,r,sparsity", [(512, 512, 128, 0.05), (512, 1376, 128, 0.05),
-                                                    (1376, 512, 128, 0.05), (30, 7, 7, 0.5)])
-def test_parameter_count_is_r_in_plus_out_plus_out_k(in_f, out_f, r, sparsity):
+@pytest.mark.parametrize("in_f,out_f,r,sparsity,k", [(512, 512, 128, 0.05, 25), (512, 1376, 128, 0.05, 25),
+                                                      (1376, 512, 128, 0.05, 68), (30, 7, 7, 0.5, 15),
+                                                      (100, 8, 4, 0.29, 29)])
+def test_parameter_count_is_r_in_plus_out_plus_out_k(in_f, out_f, r, sparsity, k):
     layer = make_projection(in_f, out_f, "lost", r, sparsity)
-    k = int(sparsity * in_f)
+    assert layer.k == k
     assert sum(p.numel() for p in layer.parameters()) == r * (in_f + out_f) + out_f * k
 
 
