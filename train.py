@@ -273,11 +273,16 @@ def save_checkpoint():
         log(f"saved checkpoint to {ckpt_path}")
 
 
+def shutdown():
+    if distributed:
+        dist.barrier()  # no rank tears gloo/nccl down while another is still saving or reducing
+        dist.destroy_process_group()
+
+
 def stop(message):
     if master:
         tqdm.write(f"stopping: {message}; the last good checkpoint (if any) is kept at {ckpt_path}", file=sys.stderr)
-    if distributed:
-        dist.destroy_process_group()
+    shutdown()
     sys.exit(1)
 
 
@@ -362,5 +367,4 @@ while True:
             + (f", mfu {record['mfu'] * 100:.1f}%" if 'mfu' in record else '') + f", mem {record['mem_mib']:,.0f} MiB")
         write_log(record)
 bar.close()
-if distributed:
-    dist.destroy_process_group()
+shutdown()
