@@ -134,9 +134,8 @@ def write_tokens(docs, out_path, dtype, tokenizer, bpe_file, workers, desc):
 
 def split_documents(path, val_fraction):
     """Train and val document streams: one .txt is cut at a line near the end; else every n-th document is val."""
-    docs = list(read_documents(path)) if Path(path).suffix == ".txt" else None
-    if docs is not None:
-        text = docs[0]
+    if Path(path).suffix == ".txt":
+        text = Path(path).read_text(encoding="utf-8")
         if not text.strip():
             raise PrepareError(f"{path} is empty")
         cut = text.rfind("\n", 0, int(len(text) * (1 - val_fraction))) + 1 or int(len(text) * (1 - val_fraction))

@@ -1,31 +1,16 @@
-# LOST 1B on C4, the paper's LLaMA shape and protocol.
-# python prepare_data.py --dataset=c4 --c4_shards=N (GPT-2 BPE), then
+# LOST 1B on C4: the paper's LLaMA shape, with the shared protocol of config/_paper_protocol.py.
 # torchrun --nproc_per_node=8 train.py config/lost_1b.py
-# The paper's exact per-size learning rates and LOST ranks are not public: the values here are our
-# documented defaults (rank as in the paper's tables where given, sparsity 0.05, gamma 0.5, lr 1e-3).
 out_dir = 'out-lost-1b'
-wandb_log = False
 wandb_run_name = 'lost-1b'
-dataset = 'c4'
-block_size = 256
-batch_size = 32  # per GPU per micro-step
-gradient_accumulation_steps = 16  # global: 32 x 16 = 512 sequences per step at any world size
 n_embd = 2048
 intermediate_size = 5461
 n_head = 32
 n_layer = 24
 method = 'lost'
 lost_rank = 512
-lost_sparsity = 0.05
-lost_gamma = 0.5
-learning_rate = 1e-3
 max_iters = 100000
-lr_decay_iters = 100000
-warmup_iters = 10000  # 10% warmup, then cosine to min_lr = 10%
-min_lr = 1e-4
-weight_decay = 0.0
-grad_clip = 1.0
-eval_interval = 1000
-eval_iters = 40
-dtype = 'bfloat16'
+batch_size = 32  # per GPU per micro-step
+gradient_accumulation_steps = 16  # global: 32 x 16 = 512 sequences
 compile = True
+from pathlib import Path
+exec(Path(__file__).with_name('_paper_protocol.py').read_text())
